@@ -169,6 +169,8 @@ class _Merger:
         if isinstance(value, (list, tuple)):
             if isinstance(old, list):
                 return self.merge_list(old, value, path, ptr)
+            if materialize(value) is NOTHING:
+                return old
             return self.conflict(old, value, path, ptr)
         if json_equal(old, value):
             return old
@@ -238,7 +240,7 @@ class _Merger:
         if mode is ListMode.REPLACE:
             self._check_new_lists(value, path, ptr)
             new = materialize(value)
-            if json_equal(old, new):
+            if new is NOTHING or json_equal(old, new):
                 return old
             self.changes.append(Change(Op.REPLACE, ptr, old, plain_copy(new)))
             return new  # type: ignore[no-any-return]

@@ -203,8 +203,10 @@ def materialize(value: Any) -> Any:
             return NOTHING
         return out
     if isinstance(value, (list, tuple)):
-        items = [materialize(v) for v in value]
-        return [v for v in items if v is not NOTHING]
+        items = [v for v in (materialize(v) for v in value) if v is not NOTHING]
+        if value and not items:
+            return NOTHING
+        return items
     if isinstance(value, bool):
         return bool(value)
     return value
