@@ -22,6 +22,8 @@ from ._errors import (
 from ._merge import merge
 from ._policy import ConflictPolicy, ListMode, ListPolicy, Policy
 from ._result import Change, Conflict, MergeResult, Op
+from ._schemas import SchemaRegistry
+from ._validate import Violation, validate
 from ._values import DELETE
 
 __version__ = "0.1.0"
@@ -42,9 +44,12 @@ __all__ = [
     "PolicyError",
     "RetriesExhausted",
     "SafeMergeError",
+    "SchemaRegistry",
     "ShaConflict",
     "StoreError",
     "UnsafeInput",
     "ValidationFailed",
+    "Violation",
     "merge",
+    "validate",
 ]

@@ -1,21 +1,20 @@
-"""Default list rules: how lists of mappings in known integrations merge.
-
-Until the schemas carry these as ``x-merge-key`` annotations, this is the one
-place they live.
-"""
+"""Where the engine's default list rules come from: the bundled schemas' ``x-merge-key``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
-from types import MappingProxyType
 
 from ._policy import ListPolicy
 
 __all__ = ["default_hints"]
 
 
-@lru_cache(maxsize=1)
 def default_hints() -> Mapping[str, ListPolicy]:
-    """The list rules every :class:`Policy` falls back on (``schema_hints=True``)."""
-    return MappingProxyType({"/aws": ListPolicy.by_key("account_id")})
+    """The list rules of the bundled schemas (``/aws`` by ``account_id``), read once.
+
+    Imported late: the schema registry depends on jsonschema, and a merge that
+    never needs a hint should not pay for loading it.
+    """
+    from ._schemas import SchemaRegistry
+
+    return SchemaRegistry.bundled().hints()

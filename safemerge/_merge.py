@@ -83,8 +83,8 @@ def merge(
 
 def _rules_for(policy: Policy) -> _Rules:
     rules = [(compile_pattern(p), r) for p, r in policy.rules.items()]
-    if policy.schema_hints:
-        rules += [(compile_pattern(p), r) for p, r in default_hints().items()]
+    hints = default_hints() if policy.hints is None else policy.hints
+    rules += [(compile_pattern(p), r) for p, r in hints.items()]
     return tuple(rules)
 
 

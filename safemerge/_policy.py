@@ -120,11 +120,17 @@ def compile_pattern(pattern: str) -> tuple[str, ...]:
 class Policy:
     """Everything a merge decides: conflicts, a default for lists, and per-path list rules.
 
-    ``rules`` maps JSON Pointer patterns to list policies; a ``*`` segment matches
-    any one key or index; the first matching rule wins, then the merge hints of
-    the schemas (``/aws`` by ``account_id``) unless ``schema_hints=False``, then
-    ``lists``; with none of these, lists of scalars use ``UNION`` and a list of
-    mappings is a :class:`PolicyError` naming its path.
+    A list follows the first of these that applies:
+
+    1. ``rules``: JSON Pointer patterns (a ``*`` segment matches any one key or
+       index) to list policies; the first matching rule wins;
+    2. ``hints``: rules the schemas supply through ``"x-merge-key"``
+       annotations. ``None`` (the default) means the bundled schemas' hints,
+       so ``/aws`` merges by ``account_id``; ``SchemaRegistry(dir).hints()`` gives
+       yours; ``{}`` turns them off;
+    3. ``lists``, a default for every other list;
+    4. otherwise lists of scalars use ``UNION``, and a list of mappings is a
+       :class:`PolicyError` naming its path (never a silent guess).
 
     >>> p = Policy(rules={"/aws/*/regions": ListPolicy.REPLACE})
     >>> p.with_rule("/gcp", ListPolicy.by_key("project")).rules["/gcp"]
@@ -134,7 +140,7 @@ class Policy:
     conflicts: ConflictPolicy = ConflictPolicy.ERROR
     lists: ListPolicy | None = None
     rules: Mapping[str, ListPolicy] = field(default_factory=dict)
-    schema_hints: bool = True
+    hints: Mapping[str, ListPolicy] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.conflicts, ConflictPolicy):
@@ -144,18 +150,14 @@ class Policy:
             )
         if self.lists is not None and not isinstance(self.lists, ListPolicy):
             raise PolicyError(f"lists must be a ListPolicy or None, not {self.lists!r}")
-        for pattern, rule in self.rules.items():
-            compile_pattern(pattern)
-            if not isinstance(rule, ListPolicy):
-                raise PolicyError(
-                    f"the rule for {pattern} must be a ListPolicy, not {rule!r}",
-                    pointer=pattern,
-                )
         # Freeze the rules so a Policy really is a value.
-        object.__setattr__(self, "rules", MappingProxyType(dict(self.rules)))
+        object.__setattr__(self, "rules", _frozen_rules(self.rules))
+        if self.hints is not None:
+            object.__setattr__(self, "hints", _frozen_rules(self.hints))
 
     def __hash__(self) -> int:
-        return hash((self.conflicts, self.lists, tuple(self.rules.items()), self.schema_hints))
+        hints = None if self.hints is None else tuple(self.hints.items())
+        return hash((self.conflicts, self.lists, tuple(self.rules.items()), hints))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Policy):
@@ -164,7 +166,8 @@ class Policy:
             self.conflicts is other.conflicts
             and self.lists == other.lists
             and dict(self.rules) == dict(other.rules)
-            and self.schema_hints == other.schema_hints
+            and (None if self.hints is None else dict(self.hints))
+            == (None if other.hints is None else dict(other.hints))
         )
 
     def with_rule(self, pattern: str, rule: ListPolicy) -> Policy:
@@ -172,3 +175,17 @@ class Policy:
         return replace(
             self, rules={pattern: rule, **{k: v for k, v in self.rules.items() if k != pattern}}
         )
+
+
+def _frozen_rules(rules: Mapping[str, ListPolicy]) -> Mapping[str, ListPolicy]:
+    if not isinstance(rules, Mapping):
+        raise PolicyError(f"rules are a mapping of JSON Pointers to ListPolicy, not {rules!r}")
+    for pattern, rule in rules.items():
+        compile_pattern(pattern)
+        if not isinstance(rule, ListPolicy):
+            raise PolicyError(
+                f"the rule for {pattern} must be a ListPolicy, not {rule!r}",
+                pointer=pattern,
+                hint="e.g. ListPolicy.UNION or ListPolicy.by_key('account_id')",
+            )
+    return MappingProxyType(dict(rules))

@@ -279,7 +279,7 @@ def test_schema_hints_can_be_turned_off() -> None:
         merge(
             {"aws": [{"account_id": "1"}]},
             {"aws": [{"account_id": "2"}]},
-            Policy(schema_hints=False),
+            Policy(hints={}),
         )
 
 
