@@ -181,12 +181,17 @@ def json_body(response: requests.Response, *, what: str) -> Any:
     if not response.content:
         raise StoreError(f"{what}: the server answered {response.status_code} with an empty body")
     try:
-        return response.json()
-    except (ValueError, json.JSONDecodeError):
+        # Strict JSON (RFC 8259): NaN and Infinity are refused, not turned into floats.
+        return json.loads(response.content, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
         kind = response.headers.get("Content-Type", "no content type")
         raise StoreError(
             f"{what}: the server answered {response.status_code} with something that is not JSON ({kind})"
         ) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def transient_for(

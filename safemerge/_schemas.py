@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urldefrag, urljoin
 
 import referencing
@@ -40,6 +41,8 @@ SUFFIX: Final = ".schema.json"
 DOCUMENT: Final = "_document"
 MERGE_KEY: Final = "x-merge-key"
 MAX_SCHEMA_BYTES: Final = 1 << 20
+MEMO_SIZE: Final = 256
+T = TypeVar("T")
 
 _META = "https://json-schema.org/draft/2020-12/schema"
 
@@ -98,7 +101,7 @@ class SchemaRegistry:
     Registries are values: :meth:`with_schema` returns a new one.
     """
 
-    __slots__ = ("_by_name", "_hints", "_referencing", "_validators")
+    __slots__ = ("_by_name", "_hints", "_memo", "_referencing", "_validators")
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         schemas = dict(_bundled_schemas())
@@ -157,6 +160,7 @@ class SchemaRegistry:
         self._referencing = registry
         self._validators: dict[str, Draft202012Validator] = {}
         self._hints: Mapping[str, ListPolicy] | None = None
+        self._memo: OrderedDict[Hashable, Any] = OrderedDict()
 
     @classmethod
     def bundled(cls) -> SchemaRegistry:
@@ -192,6 +196,18 @@ class SchemaRegistry:
             found = Draft202012Validator(self._by_name[name], registry=self._referencing)
             self._validators[name] = found
         return found
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``key`` for this registry (a bounded LRU, thread-safe enough:
+        a race computes twice, never wrongly)."""
+        try:
+            value: T = self._memo[key]
+        except KeyError:
+            value = compute()
+            self._memo[key] = value
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
 
     def resolver(self, name: str) -> Resolver[Any]:
         """A ``referencing`` resolver rooted at schema ``name``."""

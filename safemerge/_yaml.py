@@ -32,7 +32,13 @@ def _yaml() -> YAML:
 def to_plain(node: Any) -> Any:
     """ruamel's round-trip nodes as plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``."""
     if isinstance(node, Mapping):
-        return {str(k): to_plain(v) for k, v in node.items()}
+        out = {}
+        for key, value in node.items():
+            if not isinstance(key, str):
+                # Stringifying would merge `1:` into `"1":` and drop one of them on write.
+                raise UnsafeInput(f"keys must be strings, found {type(key).__name__} {key!r}")
+            out[str(key)] = to_plain(value)
+        return out
     if isinstance(node, list):
         return [to_plain(v) for v in node]
     if isinstance(node, bool):

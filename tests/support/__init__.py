@@ -1,0 +1,1 @@
+"""Test helpers that are not part of the package: local stand-ins for remote services."""
