@@ -139,48 +139,64 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> None:
             pointer="",
             hint="wrap the value under its integration name, e.g. {'aws': [...]}",
         )
-    stack: list[tuple[Any, str, int]] = [(fragment, "", 0)]
+    # Pointers are built only for an error: each stack entry keeps its parent
+    # chain as nested tuples, which costs far less than a string per node.
+    stack: list[tuple[Any, Any, int]] = [(fragment, None, 0)]
     while stack:
-        value, pointer, depth = stack.pop()
+        value, chain, depth = stack.pop()
+        t = type(value)
+        if t is str or t is int or t is bool or value is None:
+            continue
         if depth > max_depth:
             raise UnsafeInput(
                 f"the fragment nests deeper than {max_depth} levels",
-                pointer=pointer,
+                pointer=_pointer(chain),
                 hint="integration files are a few levels deep; check how the fragment was generated",
             )
-        if isinstance(value, Mapping):
+        if t is dict or isinstance(value, Mapping):
             for key, child in value.items():
-                if not isinstance(key, str):
+                if type(key) is not str and not isinstance(key, str):
                     raise UnsafeInput(
                         f"keys must be strings, found {type(key).__name__} {key!r}",
-                        pointer=pointer,
+                        pointer=_pointer(chain),
                         hint="quote the key",
                     )
-                child_pointer = join(pointer, key)
                 if key == PATCH_KEY and child != "delete":
                     raise PolicyError(
                         f"'$patch' must be 'delete', found {child!r}",
-                        pointer=child_pointer,
+                        pointer=_pointer((chain, key)),
                         hint="write {'$patch': 'delete'} to remove a key or a keyed list item",
                     )
-                stack.append((child, child_pointer, depth + 1))
-        elif isinstance(value, (list, tuple)):
+                stack.append((child, (chain, key), depth + 1))
+        elif t is list or isinstance(value, tuple):
             for index, child in enumerate(value):
-                stack.append((child, join(pointer, index), depth + 1))
+                stack.append((child, (chain, index), depth + 1))
         elif value is DELETE:
             continue
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise UnsafeInput(
-                f"{value!r} is not a JSON number",
-                pointer=pointer,
-                hint="use a finite number or a string",
-            )
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise UnsafeInput(
+                    f"{value!r} is not a JSON number",
+                    pointer=_pointer(chain),
+                    hint="use a finite number or a string",
+                )
         elif not isinstance(value, _SCALARS):
             raise UnsafeInput(
                 f"{type(value).__name__} is not JSON data",
-                pointer=pointer,
+                pointer=_pointer(chain),
                 hint="use only mappings, lists, strings, numbers, booleans and null",
             )
+
+
+def _pointer(chain: Any) -> str:
+    parts: list[str] = []
+    while chain is not None:
+        chain, key = chain
+        parts.append(key)
+    pointer = ""
+    for key in reversed(parts):
+        pointer = join(pointer, key)
+    return pointer
 
 
 def materialize(value: Any) -> Any:
@@ -189,6 +205,9 @@ def materialize(value: Any) -> Any:
     Returns ``NOTHING`` when the value consists only of deletions (so adding it
     would create an empty parent out of a request to delete something absent).
     """
+    t = type(value)
+    if t is str or t is int or t is float or value is None:
+        return value
     if is_delete(value):
         return NOTHING
     if isinstance(value, Mapping):
@@ -214,6 +233,13 @@ def materialize(value: Any) -> Any:
 
 def plain_copy(value: Any) -> Any:
     """A deep copy into plain ``dict``/``list`` (tuples become lists; no sharing)."""
+    t = type(value)
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    if t is dict:
+        return {k: plain_copy(v) for k, v in value.items()}
+    if t is list:
+        return [plain_copy(v) for v in value]
     if isinstance(value, Mapping):
         return {k: plain_copy(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
