@@ -16,6 +16,8 @@ True
 
 from __future__ import annotations
 
+import copy
+
 import random
 import uuid
 from collections.abc import Mapping, Sequence
@@ -74,11 +76,15 @@ _TEAMS = ("payments", "search", "data", "platform", "identity", "billing", "mobi
 _STAGES = ("prod", "staging", "dev", "sandbox", "qa")
 
 INTEGRATIONS: Mapping[str, Mapping[str, Any]] = {
-    "jira": {
-        "url": "https://example.atlassian.net",
-        "user_email": "security-bot@example.com",
-        "api_token": "${{ jit_secrets.jira_api_token }}",
-        "project_keys": ["SEC", "OPS"],
+    "jira": {  # the deprecated as-code form, valid against schemas/jira.schema.json
+        "Security": {
+            "auth": {
+                "api_token": "${{ jit_secrets.jira_api_token }}",
+                "email": "security-bot@example.com",
+                "domain": "example",
+            },
+            "preferences": {"project_id": 10200, "issue_type_id": 10001},
+        }
     },
     "newrelic": {
         "account_id": "4242424",
@@ -218,9 +224,7 @@ def make_fragment(
     fragment: dict[str, Any] = {"aws": items}
     if integration is not None:
         template = INTEGRATIONS[integration]
-        fragment[integration] = {
-            k: list(v) if isinstance(v, list) else v for k, v in template.items()
-        }
+        fragment[integration] = copy.deepcopy(dict(template))
     return fragment
 
 

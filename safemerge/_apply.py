@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import RetriesExhausted, ShaConflict, StoreError, ValidationFailed
-from ._merge import merge
+from ._merge import merge, merge_into
 from ._pointer import parse
 from ._policy import ListMode, ListPolicy, Policy
 from ._result import Change, Conflict, MergeResult
@@ -130,7 +130,9 @@ def apply(
             continue
         if first_read:
             sha_before, first_read = snapshot.sha, False
-        result = merge(snapshot.document, fragment, policy)
+        # The snapshot is ours alone (stores hand out a fresh document per read),
+        # so merge into it rather than copy it again.
+        result = merge_into(snapshot.document, fragment, policy)
         if not result.changed:
             # Nothing to do, or our earlier write whose answer was lost did land.
             return _result(result, written=unknown is not None, attempts=attempts, sha_before=sha_before,

@@ -14,7 +14,7 @@ from ._errors import AuthError, PermissionDenied, ShaConflict, StoreError, Unsaf
 from ._http import DEFAULT_TIMEOUT, Secret, json_body, new_session, send, transient_for
 from ._result import Change
 from ._store import OutcomeUnknown, Snapshot
-from ._values import check_fragment, copy_document
+from ._values import check_fragment
 
 __all__ = ["JitStore"]
 
@@ -117,7 +117,8 @@ class JitStore:
                 f"reading the integration file: file_sha is {type(sha).__name__}, not a string"
             )
         raw = body.get("raw_content")
-        return Snapshot(copy_document(content), sha or None, raw if isinstance(raw, str) else None)
+        # Parsed from this response alone, so already a fresh document: no copy needed.
+        return Snapshot(dict(content), sha or None, raw if isinstance(raw, str) else None)
 
     def write(
         self,

@@ -33,7 +33,7 @@ from ._values import (
     plain_copy,
 )
 
-__all__ = ["merge"]
+__all__ = ["merge", "merge_into"]
 
 _Path = tuple[str | int, ...]
 _Rules = tuple[tuple[tuple[str, ...], ListPolicy], ...]
@@ -62,11 +62,33 @@ def merge(
     ``ConflictPolicy.ERROR``), :class:`PolicyError` (a list the policy does not
     decide, bad keys) or :class:`UnsafeInput` (input that is not JSON data).
     """
+    check_fragment(fragment)
+    return merge_into(copy_document(base), fragment, policy, fragment_checked=True)
+
+
+def merge_into(
+    document: dict[str, Any],
+    fragment: Mapping[str, Any],
+    policy: Policy | None = None,
+    *,
+    fragment_checked: bool = False,
+) -> MergeResult:
+    """:func:`merge`, changing ``document`` in place: for a caller that owns it outright.
+
+    ``apply`` reads a fresh document from the store for every merge, so copying
+    it again would only double the one cost proportional to the file.
+    ``document`` must be plain ``dict``/``list`` data that nothing else holds.
+    """
     policy = _DEFAULT_POLICY if policy is None else policy
     if not isinstance(policy, Policy):
         raise PolicyError(f"policy must be a Policy or None, not {type(policy).__name__}")
-    check_fragment(fragment)
-    document = copy_document(base)
+    if not fragment_checked:
+        check_fragment(fragment)
+    if type(document) is not dict:
+        raise UnsafeInput(
+            f"a document is a mapping of integration names, not {type(document).__name__}",
+            pointer="",
+        )
     merger = _Merger(policy)
     try:
         merger.merge_mapping(document, fragment, (), "")
