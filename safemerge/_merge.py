@@ -62,8 +62,8 @@ def merge(
     ``ConflictPolicy.ERROR``), :class:`PolicyError` (a list the policy does not
     decide, bad keys) or :class:`UnsafeInput` (input that is not JSON data).
     """
-    check_fragment(fragment)
-    return merge_into(copy_document(base), fragment, policy, fragment_checked=True)
+    directives = check_fragment(fragment)
+    return merge_into(copy_document(base), fragment, policy, _directives=directives)
 
 
 def merge_into(
@@ -71,7 +71,7 @@ def merge_into(
     fragment: Mapping[str, Any],
     policy: Policy | None = None,
     *,
-    fragment_checked: bool = False,
+    _directives: bool | None = None,
 ) -> MergeResult:
     """:func:`merge`, changing ``document`` in place: for a caller that owns it outright.
 
@@ -82,14 +82,13 @@ def merge_into(
     policy = _DEFAULT_POLICY if policy is None else policy
     if not isinstance(policy, Policy):
         raise PolicyError(f"policy must be a Policy or None, not {type(policy).__name__}")
-    if not fragment_checked:
-        check_fragment(fragment)
+    directives = check_fragment(fragment) if _directives is None else _directives
     if type(document) is not dict:
         raise UnsafeInput(
             f"a document is a mapping of integration names, not {type(document).__name__}",
             pointer="",
         )
-    merger = _Merger(policy)
+    merger = _Merger(policy, directives=directives)
     try:
         merger.merge_mapping(document, fragment, (), "")
     except RecursionError:
@@ -126,8 +125,9 @@ def _holds_mapping(items: Sequence[Any]) -> bool:
 class _Merger:
     """One merge's state: the policy, and the changes and conflicts found so far."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, directives: bool = True) -> None:
         self.policy = policy
+        self.directives = directives  # whether the fragment holds any delete directive
         self.rules = _rules_for(policy)
         self.changes: list[Change] = []
         self.conflicts: list[Conflict] = []
@@ -160,7 +160,7 @@ class _Merger:
                 continue  # merged above, or deleting what is absent: a no-op
             child_ptr = join(ptr, key)
             self._refuse_mixed_delete(value, child_ptr)
-            self._check_new_lists(value, (*path, key), child_ptr)
+            self._check_new(value, (*path, key), child_ptr)
             new = materialize(value)
             if new is NOTHING:
                 continue  # only deletions below: never create parents for them
@@ -204,7 +204,7 @@ class _Merger:
     def conflict(self, old: Any, value: Any, path: _Path, ptr: str) -> Any:
         conflicts = self.policy.conflicts
         if conflicts is ConflictPolicy.FRAGMENT:
-            self._check_new_lists(value, path, ptr)
+            self._check_new(value, path, ptr)
             new = materialize(value)
             self.changes.append(Change(Op.REPLACE, ptr, old, plain_copy(new)))
             return new
@@ -230,26 +230,34 @@ class _Merger:
             ),
         )
 
-    def _check_new_lists(self, value: Any, path: _Path, ptr: str) -> None:
-        """Check lists the fragment adds whole, so a re-run (which merges them) can succeed.
+    def _check_new(self, value: Any, path: _Path, ptr: str) -> None:
+        """Refuse now what merging the same fragment again would refuse.
 
-        A keyed list added as new must already be one a later merge accepts:
-        complete, unique keys. Deletion directives inside are dropped by
-        ``materialize`` (deleting what is absent is a no-op).
+        A subtree the fragment adds whole is copied, not merged, but a re-run
+        merges it into what the first run wrote; so it must already follow the
+        rules a merge enforces: complete, unique keys in keyed lists; delete
+        directives only where a merge accepts them. Directives are then
+        dropped by ``materialize`` (deleting what is absent is a no-op).
         """
-        if not self._keyed_below(path):
-            return
+        if not (self.directives or self._keyed_below(path)):
+            return  # nothing in this subtree a merge could refuse
         if isinstance(value, Mapping):
             for key, child in value.items():
+                child_ptr = join(ptr, key)
+                self._refuse_mixed_delete(child, child_ptr)
                 if isinstance(child, (Mapping, list, tuple)):
-                    self._check_new_lists(child, (*path, key), join(ptr, key))
+                    self._check_new(child, (*path, key), child_ptr)
         elif isinstance(value, (list, tuple)):
             rule = self.rule_for(path)
             if rule is not None and rule.mode is ListMode.BY_KEY:
                 self._fragment_keys(value, rule.fields, ptr)
+            elif (rule is not None and rule.mode in (ListMode.UNION, ListMode.APPEND)) or (
+                rule is None and not _holds_mapping(value)
+            ):
+                self._refuse_directives(value, ptr)
             for index, child in enumerate(value):
                 if isinstance(child, (Mapping, list, tuple)):
-                    self._check_new_lists(child, (*path, index), join(ptr, index))
+                    self._check_new(child, (*path, index), join(ptr, index))
 
     def _keyed_below(self, path: _Path) -> bool:
         """Whether a keyed rule could apply at ``path`` or below it (so a new subtree needs checking)."""
@@ -277,7 +285,7 @@ class _Merger:
         if mode is ListMode.KEEP:
             return old
         if mode is ListMode.REPLACE:
-            self._check_new_lists(value, path, ptr)
+            self._check_new(value, path, ptr)
             new = materialize(value)
             if new is NOTHING or json_equal(old, new):
                 return old
@@ -397,7 +405,7 @@ class _Merger:
         if removed:
             mine = [item for position, item in enumerate(mine) if position not in removed]
         for item in appended:
-            self._check_new_lists(item, (*path, len(mine)), join(ptr, len(mine)))
+            self._check_new(item, (*path, len(mine)), join(ptr, len(mine)))
             self._add_item(mine, materialize(item), ptr)
         return mine
 

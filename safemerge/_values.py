@@ -124,7 +124,7 @@ def freeze(value: Any) -> Any:
     return (_Tag.OTHER, value)
 
 
-def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> None:
+def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> bool:
     """Refuse a fragment that is not JSON data the engine can merge safely.
 
     Walks iteratively (a 10,000-deep fragment must not hit Python's recursion
@@ -132,6 +132,7 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> None:
     problem: a non-mapping top level, a non-string key, a value that is not
     JSON (NaN and infinities included), or nesting deeper than ``max_depth``.
     ``$patch`` directives other than ``delete`` are a :class:`PolicyError`.
+    Returns whether the fragment holds any delete directive.
     """
     if not isinstance(fragment, Mapping):
         raise UnsafeInput(
@@ -142,6 +143,7 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> None:
     # Pointers are built only for an error: each stack entry keeps its parent
     # chain as nested tuples, which costs far less than a string per node.
     stack: list[tuple[Any, Any, int]] = [(fragment, None, 0)]
+    directives = False
     while stack:
         value, chain, depth = stack.pop()
         t = type(value)
@@ -161,18 +163,20 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> None:
                         pointer=_pointer(chain),
                         hint="quote the key",
                     )
-                if key == PATCH_KEY and child != "delete":
-                    raise PolicyError(
-                        f"'$patch' must be 'delete', found {child!r}",
-                        pointer=_pointer((chain, key)),
-                        hint="write {'$patch': 'delete'} to remove a key or a keyed list item",
-                    )
+                if key == PATCH_KEY:
+                    if child != "delete":
+                        raise PolicyError(
+                            f"'$patch' must be 'delete', found {child!r}",
+                            pointer=_pointer((chain, key)),
+                            hint="write {'$patch': 'delete'} to remove a key or a keyed list item",
+                        )
+                    directives = True
                 stack.append((child, (chain, key), depth + 1))
         elif t is list or isinstance(value, tuple):
             for index, child in enumerate(value):
                 stack.append((child, (chain, index), depth + 1))
         elif value is DELETE:
-            continue
+            directives = True
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise UnsafeInput(
@@ -186,6 +190,7 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> None:
                 pointer=_pointer(chain),
                 hint="use only mappings, lists, strings, numbers, booleans and null",
             )
+    return directives
 
 
 def _pointer(chain: Any) -> str:

@@ -532,3 +532,25 @@ def test_a_base_that_is_not_json_data_is_refused() -> None:
 def test_policy_must_be_a_policy() -> None:
     with pytest.raises(PolicyError):
         merge({}, {}, "union")  # type: ignore[arg-type]
+
+
+# -- a new subtree follows the rules a re-run would apply ---------------------------------------
+
+
+def test_a_new_subtree_is_refused_for_what_a_rerun_would_refuse() -> None:
+    # Found by the idempotence law: the first run copied these, the second refused them.
+    with pytest.raises(PolicyError) as caught:
+        merge({}, {"x": {"y": {"$patch": "delete", "a": 1}}})
+    assert caught.value.pointer == "/x/y"
+    with pytest.raises(PolicyError) as caught:
+        merge({}, {"x": {"r": [{"$patch": "delete"}, 1]}}, Policy(rules={"/x/r": ListPolicy.UNION}))
+    assert caught.value.pointer == "/x/r/0"
+    with pytest.raises(PolicyError):
+        merge({}, {"x": {"r": [DELETE, 1]}})
+
+
+def test_a_new_replace_list_drops_delete_directives() -> None:
+    policy = Policy(rules={"/r": ListPolicy.REPLACE})
+    first = merge({}, {"r": [{"$patch": "delete"}, 1]}, policy)
+    assert first.document == {"r": [1]}
+    assert merge(first.document, {"r": [{"$patch": "delete"}, 1]}, policy).changes == ()
