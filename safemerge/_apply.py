@@ -170,6 +170,11 @@ def apply(
             failures = _back_off(retry, failures, exc, attempts)
             continue
         guarded = snapshot.sha is not None and not force
+        warnings = (
+            *warnings,
+            *(ApplyWarning("yaml-normalised", w) for w in getattr(sha_after, "warnings", ())),
+        )
+        sha_after = str(sha_after) if sha_after is not None else None
         if not guarded:
             warnings = (*warnings, _unguarded_warning(snapshot, force))
             if idempotent and not _landed(store, fragment, policy):

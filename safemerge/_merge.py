@@ -119,7 +119,9 @@ def _matches(pattern: tuple[str, ...], path: _Path) -> bool:
 
 
 def _holds_mapping(items: Sequence[Any]) -> bool:
-    return any(isinstance(item, Mapping) for item in items)
+    # Delete directives are mappings too, but not data: a list of scalars with a
+    # stray directive is refused for the directive, not for holding "mappings".
+    return any(isinstance(item, Mapping) and PATCH_KEY not in item for item in items)
 
 
 class _Merger:

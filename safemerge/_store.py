@@ -10,7 +10,8 @@ store is two methods::
 
 ``write`` must refuse (:class:`ShaConflict`) when the remote no longer holds
 ``snapshot.sha``, unless ``force`` is set; it returns the new SHA (``None`` where
-the remote has none). Transient failures raise :class:`TransientError`; a write
+the remote has none), as a plain ``str`` or as a :class:`Written` (a ``str``
+that also carries what the writer had to say, e.g. lines it normalised). Transient failures raise :class:`TransientError`; a write
 whose outcome is unknown (the request may or may not have landed) raises
 :class:`OutcomeUnknown`, which the write loop settles by reading again.
 """
@@ -19,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ._errors import StoreError
 from ._result import Change
 
-__all__ = ["OutcomeUnknown", "Snapshot", "Store", "TransientError", "git_blob_sha"]
+__all__ = ["OutcomeUnknown", "Snapshot", "Store", "TransientError", "Written", "git_blob_sha"]
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -35,6 +36,25 @@ def git_blob_sha(data: bytes) -> str:
     'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391'
     """
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class Written(str):
+    """A new SHA that also carries the writer's ``warnings``.
+
+    A ``str`` subclass so that every store can keep returning "the new SHA";
+    :func:`apply` reads the warnings into :attr:`ApplyResult.warnings`.
+
+    >>> sha = Written("3b18e512dba79e4c8300dd08aeb37f8e728b8dad", ("line 4 was re-indented",))
+    >>> sha == "3b18e512dba79e4c8300dd08aeb37f8e728b8dad", sha.warnings
+    (True, ('line 4 was re-indented',))
+    """
+
+    warnings: tuple[str, ...]
+
+    def __new__(cls, sha: str, warnings: tuple[str, ...] = ()) -> Written:
+        self = super().__new__(cls, sha)
+        self.warnings = tuple(warnings)
+        return self
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,8 @@ class Snapshot:
     document: dict[str, Any]
     sha: str | None
     raw: str | None = None
+    tree: Any = field(default=None, repr=False, compare=False)
+    """What a YAML store parsed ``raw`` into (the composed node tree), for its own writer."""
 
 
 @runtime_checkable

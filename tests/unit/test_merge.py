@@ -554,3 +554,13 @@ def test_a_new_replace_list_drops_delete_directives() -> None:
     first = merge({}, {"r": [{"$patch": "delete"}, 1]}, policy)
     assert first.document == {"r": [1]}
     assert merge(first.document, {"r": [{"$patch": "delete"}, 1]}, policy).changes == ()
+
+
+@pytest.mark.parametrize("base", [{"b": 5}, {"b": [1]}, {"b": [0]}, {}])
+def test_a_directive_in_a_scalar_list_is_refused_whatever_the_file_holds(
+    base: dict[str, Any],
+) -> None:
+    # Reported by the property suite: the answer used to depend on the base.
+    with pytest.raises(PolicyError) as caught:
+        merge(base, {"b": [{"$patch": "delete"}, 1]}, FRAGMENT_WINS)
+    assert "delete directive" in str(caught.value)

@@ -1,0 +1,1 @@
+"""Hypothesis laws of the merge engine (DESIGN.md § Merge semantics)."""
