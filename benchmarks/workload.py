@@ -17,7 +17,6 @@ True
 from __future__ import annotations
 
 import copy
-
 import random
 import uuid
 from collections.abc import Mapping, Sequence

@@ -38,9 +38,9 @@ class Retry:
     - ``sleep``, ``random``: injected so tests can record the waits.
     """
 
-    conflicts: int = 30
+    conflicts: int = 50
     conflict_base: float = 0.02
-    conflict_cap: float = 0.5
+    conflict_cap: float = 1.0
     transient: int = 6
     transient_base: float = 0.5
     transient_cap: float = 20.0

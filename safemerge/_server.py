@@ -112,6 +112,9 @@ def make_server(
 class _Handler(BaseHTTPRequestHandler):
     server: JitServer
     protocol_version = "HTTP/1.1"  # keep-alive, as a real API gateway would
+    # Headers and body go out in two writes; without TCP_NODELAY the body waits
+    # ~40 ms for the client's delayed ACK (Nagle), on every response.
+    disable_nagle_algorithm = True
 
     # -- routing --------------------------------------------------------------------------------
 

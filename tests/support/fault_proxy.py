@@ -99,6 +99,7 @@ class FaultProxy(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: FaultProxy
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per response
 
     def do_GET(self) -> None:
         self._handle()

@@ -213,6 +213,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.0: one request per connection, so closing the server never waits on keep-alive.
     protocol_version = "HTTP/1.0"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per response
     timeout = 10
     server: BaseServer
 
