@@ -175,10 +175,14 @@ _ACCOUNT = st.fixed_dictionaries(
         "$patch": st.just("delete"),
     },
 )
+def _account_id(account: dict[str, Any]) -> Any:
+    return account["account_id"]
+
+
 _FRAGMENT = st.fixed_dictionaries(
     {},
     optional={
-        "aws": st.lists(_ACCOUNT, max_size=3, unique_by=lambda a: a["account_id"]),
+        "aws": st.lists(_ACCOUNT, max_size=3, unique_by=_account_id),
         "drata": st.fixed_dictionaries(
             {},
             optional={
