@@ -175,7 +175,7 @@ _ACCOUNT = st.fixed_dictionaries(
         "$patch": st.just("delete"),
     },
 )
-def _account_id(account: dict[str, Any]) -> Any:
+def _account_id(account: Any) -> Any:
     return account["account_id"]
 
 
