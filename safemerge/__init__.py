@@ -25,6 +25,7 @@ from ._github import GitHubStore
 from ._jit import JitStore
 from ._memory import MemoryStore
 from ._merge import merge
+from ._parse import Limits, parse_fragment
 from ._policy import ConflictPolicy, ListMode, ListPolicy, Policy
 from ._result import Change, Conflict, MergeResult, Op
 from ._retry import Retry
@@ -46,6 +47,7 @@ __all__ = [
     "FileStore",
     "GitHubStore",
     "JitStore",
+    "Limits",
     "ListMode",
     "ListPolicy",
     "MemoryStore",
@@ -70,5 +72,6 @@ __all__ = [
     "Violation",
     "apply",
     "merge",
+    "parse_fragment",
     "validate",
 ]

@@ -15,8 +15,8 @@ from typing import Any
 
 from ._errors import SafeMergeError, ShaConflict, StoreError, UnsafeInput
 from ._result import Change
-from ._store import OutcomeUnknown, Snapshot, TransientError, git_blob_sha
-from ._yaml import load_document, render_document
+from ._store import OutcomeUnknown, Snapshot, TransientError, Written, git_blob_sha
+from ._yaml import read_yaml, render_document
 
 __all__ = ["FileStore"]
 
@@ -105,8 +105,8 @@ class FileStore:
                 line=line,
                 hint="save the file as UTF-8",
             ) from None
-        document = load_document(text, origin=str(self._path))
-        return Snapshot(document, sha, text)
+        document, tree = read_yaml(text, origin=str(self._path))
+        return Snapshot(document, sha, text, tree)
 
     @staticmethod
     def _read_bytes(path: Path | str, *, limit: int | None = None) -> bytes | None:
@@ -146,7 +146,8 @@ class FileStore:
         # Everything that can fail without the disk fails here, before the lock
         # and before any temporary file exists.
         try:
-            data = render_document(document, snapshot.raw, changes).encode("utf-8")
+            rendered = render_document(document, snapshot.raw, changes, snapshot.tree)
+            data = rendered.text.encode("utf-8")
         except SafeMergeError:
             raise
         except Exception as exc:
@@ -202,7 +203,7 @@ class FileStore:
             # unlinking it would let a waiter lock an inode that a newcomer no
             # longer sees, and two writers would both "hold" the lock.
             os.close(lock_fd)
-        return new_sha
+        return Written(new_sha, rendered.warnings)
 
     def _lock(self, target: Path) -> int:
         """An open descriptor holding an exclusive flock on ``target``'s sidecar lock file."""

@@ -40,8 +40,8 @@ from ._http import (
     transient_for,
 )
 from ._result import Change
-from ._store import Snapshot, TransientError, git_blob_sha
-from ._yaml import load_document, render_document
+from ._store import Snapshot, TransientError, Written, git_blob_sha
+from ._yaml import read_yaml, render_document
 
 __all__ = ["GitHubStore"]
 
@@ -152,7 +152,8 @@ class GitHubStore:
                 hint="save the file as UTF-8",
             ) from None
         log.debug("%s: sha %s, %d bytes", what, sha, len(data))
-        return Snapshot(load_document(text, origin=self._where), sha, text)
+        document, tree = read_yaml(text, origin=self._where)
+        return Snapshot(document, sha, text, tree)
 
     def write(
         self,
@@ -167,15 +168,17 @@ class GitHubStore:
         With ``force``, write over whatever the file holds now (GitHub still needs
         its current SHA, so it is read first).
         """
-        text = render_document(document, snapshot.raw, changes)
+        rendered = render_document(document, snapshot.raw, changes, snapshot.tree)
+        text = rendered.text
         content = base64.b64encode(text.encode("utf-8")).decode("ascii")
         what = f"GitHub: writing {self._where}"
         if not force:
-            return self._put(content, snapshot.sha, what)
+            return Written(self._put(content, snapshot.sha, what), rendered.warnings)
         for attempt in range(1, _FORCE_ATTEMPTS + 1):
             meta = self._metadata(what)
             try:
-                return self._put(content, None if meta is None else meta["sha"], what)
+                sha = self._put(content, None if meta is None else meta["sha"], what)
+                return Written(sha, rendered.warnings)
             except ShaConflict:
                 # Someone wrote between our read of the SHA and the PUT: forced, so go again.
                 if attempt == _FORCE_ATTEMPTS:

@@ -31,13 +31,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 
+from ._diff import diff
 from ._errors import SafeMergeError, ShaConflict
 from ._file import FileStore
 from ._schemas import SchemaRegistry
 from ._store import Snapshot
 from ._validate import Violation, check_memoized
 from ._values import check_fragment
-from ._yaml import load_document
+from ._yaml import read_yaml
 
 __all__ = ["JitServer", "make_server"]
 
@@ -176,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         content = body.get("content")
         try:
             if isinstance(content, str):  # "a valid YAML string", as the API documents it
-                content = load_document(content, origin="content")
+                content, _ = read_yaml(content, origin="content")
             if not isinstance(content, Mapping):
                 raise _BadRequest(
                     "content must be a mapping of integrations (or a YAML string of one)"
@@ -207,8 +208,11 @@ class _Handler(BaseHTTPRequestHandler):
             current = self.server.store.read()
             # The SHA check and the write happen under the FileStore's lock: a
             # PUT with a stale file_sha can never land.
-            guard = Snapshot(current.document, sha, current.raw)
-            new_sha = self.server.store.write(guard, dict(content), (), force=sha is None)
+            guard = Snapshot(current.document, sha, current.raw, current.tree)
+            # The PUT carries the whole file; its difference from what is on disk
+            # lets the writer change only those lines.
+            changes = diff(current.document, content)
+            new_sha = self.server.store.write(guard, dict(content), changes, force=sha is None)
         except ShaConflict:
             self._reply(
                 HTTPStatus.CONFLICT,
@@ -223,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "INTERNAL_SERVER_ERROR"})
             return
         self.server.count_write()
-        self._reply(HTTPStatus.OK, {"file_sha": new_sha, "status": "valid"})
+        self._reply(HTTPStatus.OK, {"file_sha": str(new_sha), "status": "valid"})
 
     def _problems(self, document: Mapping[str, Any]) -> tuple[Violation, ...]:
         if not self.server.validate:

@@ -1,87 +1,53 @@
-"""YAML in and out of the YAML-backed stores (file, GitHub).
+"""YAML in and out of the YAML-backed stores (file, GitHub): guarded in, format-preserving out.
 
-``load_document`` turns text into plain JSON data; ``render_document`` turns a
-merged document back into text, given the text it was merged from and the
-change list, so that a writer can keep what it did not change.
+``read_yaml`` parses a file with every guard of :mod:`safemerge._parse` and
+keeps the composed node tree; ``render_document`` applies a change list to the
+text that was read (see :mod:`safemerge._yamlwrite`), so a pull request shows
+only the lines that changed.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-from ._errors import UnsafeInput
+from ._parse import parse_yaml
 from ._result import Change
+from ._yamlwrite import Rendered, dump_document, render_changes
 
-__all__ = ["load_document", "render_document", "to_plain"]
+__all__ = ["Rendered", "read_yaml", "render_document"]
 
-
-def _yaml() -> YAML:
-    # A new instance per call: ruamel's YAML objects are not thread-safe.
-    yaml = YAML(typ="rt", pure=True)
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never reflow long lines
-    yaml.indent(mapping=2, sequence=2, offset=0)
-    return yaml
+BOM = "\ufeff"
 
 
-def to_plain(node: Any) -> Any:
-    """ruamel's round-trip nodes as plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``."""
-    if isinstance(node, Mapping):
-        out = {}
-        for key, value in node.items():
-            if not isinstance(key, str):
-                # Stringifying would merge `1:` into `"1":` and drop one of them on write.
-                raise UnsafeInput(f"keys must be strings, found {type(key).__name__} {key!r}")
-            out[str(key)] = to_plain(value)
-        return out
-    if isinstance(node, list):
-        return [to_plain(v) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node
-
-
-def load_document(text: str, *, origin: str = "the file") -> dict[str, Any]:
-    """Parse an integration file; an empty file is an empty document."""
-    try:
-        data = _yaml().load(text)
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
-        raise UnsafeInput(f"{origin} is not valid YAML: {exc.problem}", line=line) from None
-    except YAMLError as exc:
-        raise UnsafeInput(f"{origin} is not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise UnsafeInput(
-            f"{origin} must hold a mapping of integration names at the top, not {type(data).__name__}",
-            line=1,
-        )
-    return to_plain(data)  # type: ignore[no-any-return]
+def read_yaml(text: str | bytes, *, origin: str = "the file") -> tuple[dict[str, Any], Any]:
+    """The plain document in ``text``, and the node tree a writer needs to edit ``text`` in place."""
+    parsed = parse_yaml(text, origin=origin)
+    return parsed.document, parsed.root
 
 
 def render_document(
     document: Mapping[str, Any],
     previous: str | None = None,
     changes: Sequence[Change] = (),
-) -> str:
-    """YAML text for ``document``.
+    tree: Any = None,
+) -> Rendered:
+    """YAML text for ``document``, which is ``previous`` (the text read) with ``changes`` applied.
 
-    ``previous`` and ``changes`` are what the document was made from; a
-    format-preserving writer uses them to leave untouched lines alone.
+    Without ``previous`` (a new file) the document is written fresh. The
+    result always reads back as ``document``; ``warnings`` say when lines had
+    to be rewritten beyond the changes.
     """
-    del previous, changes  # the plain writer re-emits the whole document
-    out = io.StringIO()
-    _yaml().dump(dict(document), out)
-    return out.getvalue()
+    if previous is None or not previous.strip():
+        return Rendered(dump_document(document) if document else (previous or ""))
+    if previous.startswith(BOM):
+        # Node positions count from after the byte-order mark: edit without it, keep it.
+        inner = render_document(document, previous[1:], changes, tree)
+        return Rendered(BOM + inner.text, inner.warnings)
+    if tree is None:
+        _, tree = read_yaml(previous)
+    if tree is None:
+        # Only comments so far: keep them, and write the document after them.
+        head = previous if previous.endswith("\n") else previous + "\n"
+        return Rendered(head + dump_document(document) if document else previous)
+    return render_changes(previous, tree, document, changes, lambda text: read_yaml(text)[0])

@@ -104,7 +104,9 @@ def scalar(value: Any, style: str | None = None, *, flow: bool = False) -> str:
         text = repr(float(value))
         return text if ("." in text or "e" in text or "E" in text) else text + ".0"
     if not isinstance(value, str):
-        raise UnsafeInput(f"{type(value).__name__} cannot be written to the integration file")
+        raise UnsafeInput(
+            f"{type(value).__name__} cannot be written as YAML to the integration file"
+        )
     if "\n" in value or any(ord(c) < 32 and c != "\t" for c in value):
         return json.dumps(value, ensure_ascii=False)  # a valid YAML double-quoted scalar
     if style == '"':
@@ -788,8 +790,6 @@ def render_changes(
     with a warning naming what was lost, when editing in place cannot be done
     or would not read back exactly.
     """
-    if not changes:
-        return Rendered(text)
     if root is None or not isinstance(root, MappingNode) or root.flow_style:
         return _fallback(text, document, "the file had no block mapping to edit")
     editor = _Editor(text, root, document)
