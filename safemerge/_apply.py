@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ._errors import RetriesExhausted, ShaConflict, StoreError, ValidationFailed
@@ -115,7 +115,11 @@ def apply(
     or a :class:`StoreError` that retrying cannot fix (auth, permission, a bad request).
     """
     retry = Retry() if retry is None else retry
-    registry = SchemaRegistry.bundled() if registry is None else registry
+    if registry is None:
+        registry = SchemaRegistry.bundled()
+    elif policy is None or policy.hints is None:
+        # One source of truth: the registry that validates also says how lists merge.
+        policy = replace(policy or Policy(), hints=registry.hints())
     idempotent = not _appends(policy)
     attempts = conflicts = failures = 0
     sha_before: str | None = None

@@ -402,3 +402,18 @@ def test_force_writes_unguarded_and_says_so() -> None:
     assert result.written
     assert not result.guarded
     assert [w.kind for w in result.warnings] == ["unguarded"]
+
+
+def test_a_registry_given_to_apply_also_supplies_the_list_rules(tmp_path: Path) -> None:
+    (tmp_path / "gcp.schema.json").write_text(
+        json.dumps({"type": "array", "x-merge-key": ["project"]})
+    )
+    from safemerge import SchemaRegistry
+
+    store = MemoryStore({"gcp": [{"project": "a", "labels": ["x"]}]})
+    result = apply(
+        store, {"gcp": [{"project": "a", "labels": ["y"]}]}, registry=SchemaRegistry(tmp_path)
+    )
+    assert result.document == {"gcp": [{"project": "a", "labels": ["x", "y"]}]}
+    with pytest.raises(PolicyError):  # without that registry, nothing says how /gcp merges
+        apply(store, {"gcp": [{"project": "b"}]})
