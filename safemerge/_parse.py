@@ -45,7 +45,7 @@ from ruamel.yaml.reader import ReaderError
 
 from ._errors import UnsafeInput, show_value
 from ._pointer import join
-from ._values import DELETE, PATCH_KEY, check_fragment
+from ._values import DELETE, PATCH_KEY, check_fragment, pointer_of
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "ParsedYaml", "parse_fragment", "parse_yaml"]
 
@@ -162,19 +162,6 @@ def _kind(node: Any) -> str:
 
 def _line(node: Any) -> int:
     return int(node.start_mark.line) + 1
-
-
-def _pointer(chain: Any) -> str:
-    # A chain is (parent_chain, key) nested tuples: built per container, and
-    # turned into a pointer string only for an error.
-    parts: list[Any] = []
-    while chain is not None:
-        chain, key = chain
-        parts.append(key)
-    pointer = ""
-    for key in reversed(parts):
-        pointer = join(pointer, key)
-    return pointer
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -463,7 +450,7 @@ class _Walk:
         if ct.handles is not None and ct.value != (_MAP if is_map else _SEQ):
             self.bad_tag(node, chain)
         if depth > self.limits.max_depth:
-            raise _depth_error(self.origin, self.limits.max_depth, _line(node), _pointer(chain))
+            raise _depth_error(self.origin, self.limits.max_depth, _line(node), pointer_of(chain))
         items = node.value
         start = self.total
         self.total += 2 * len(items) if is_map else len(items)
@@ -495,7 +482,7 @@ class _Walk:
             raise UnsafeInput(
                 f"{self.origin} uses more than {self.limits.max_aliases:,} aliases (*name)",
                 line=self.alias_line(),
-                pointer=_pointer(chain),
+                pointer=pointer_of(chain),
                 hint="write the values out instead of aliasing them "
                 "(or raise Limits(max_aliases=...))",
             )
@@ -507,14 +494,14 @@ class _Walk:
             raise UnsafeInput(
                 f"{self.origin} has an alias (*{node.anchor}) inside the very node it refers to",
                 line=self.alias_line(),
-                pointer=_pointer(chain),
+                pointer=pointer_of(chain),
                 hint="a recursive structure is not JSON data: remove the alias",
             )
         if type(node) is ScalarNode:
             return anchor.value
         deepest = depth + anchor.height - 1
         if deepest > limits.max_depth:
-            raise _depth_error(self.origin, limits.max_depth, self.alias_line(), _pointer(chain))
+            raise _depth_error(self.origin, limits.max_depth, self.alias_line(), pointer_of(chain))
         self.total += anchor.size - 1  # the alias itself was counted with its parent
         if self.total > limits.max_nodes:
             self.too_many(node, chain, self.alias_line())
@@ -550,9 +537,9 @@ class _Walk:
             number = self.construct(node, chain, "number", "construct_yaml_float", float)
             if not math.isfinite(number):
                 raise UnsafeInput(
-                    f"{show_value(value, _pointer(chain))} is not a JSON number",
+                    f"{show_value(value, pointer_of(chain))} is not a JSON number",
                     line=_line(node),
-                    pointer=_pointer(chain),
+                    pointer=pointer_of(chain),
                     hint="use a finite number, or quote it to keep it as text",
                 )
             return number
@@ -585,7 +572,7 @@ class _Walk:
             raise UnsafeInput(
                 f"{self.origin} uses a YAML merge key (<<)",
                 line=self.key_line(knode),
-                pointer=_pointer(chain),
+                pointer=pointer_of(chain),
                 hint="write the keys out in full: merge keys are a YAML 1.1 extension that "
                 "YAML 1.2 readers and JSON do not share",
             )
@@ -620,7 +607,7 @@ class _Walk:
         raise UnsafeInput(
             f"{self.origin} has the key {key!r} twice in one mapping{where}",
             line=line,
-            pointer=join(_pointer(chain), key),
+            pointer=join(pointer_of(chain), key),
             hint="remove one of them: YAML readers disagree about which one wins",
         )
 
@@ -635,7 +622,7 @@ class _Walk:
         raise UnsafeInput(
             f"{self.origin} has a {shown}; keys must be strings",
             line=line or _line(knode),
-            pointer=_pointer(chain),
+            pointer=pointer_of(chain),
             hint=hint,
         )
 
@@ -646,14 +633,14 @@ class _Walk:
         else:
             message = f"{self.origin} uses the tag {_tag_text(node)}, which is not read"
         raise UnsafeInput(
-            message, line=line or _line(node), pointer=_pointer(chain), hint=_TAG_HINT
+            message, line=line or _line(node), pointer=pointer_of(chain), hint=_TAG_HINT
         )
 
     def bad_scalar(self, node: Any, chain: Any, what: str) -> NoReturn:
         raise UnsafeInput(
-            f"{show_value(node.value, _pointer(chain))} is not a valid {what}",
+            f"{show_value(node.value, pointer_of(chain))} is not a valid {what}",
             line=_line(node),
-            pointer=_pointer(chain),
+            pointer=pointer_of(chain),
             hint=f"write a valid {what}, or quote the value to keep it as text",
         )
 
@@ -661,7 +648,7 @@ class _Walk:
         raise UnsafeInput(
             f"{self.origin} expands to more than {self.limits.max_nodes:,} values",
             line=line if line is not None else _line(node),
-            pointer=_pointer(chain),
+            pointer=pointer_of(chain),
             hint="write repeated blocks out instead of aliasing them (*name), or split the "
             "file (or raise Limits(max_nodes=...))",
         )
@@ -893,7 +880,7 @@ def _count_json(document: dict[str, Any], limits: Limits, origin: str) -> None:
         if total > limits.max_nodes:
             raise UnsafeInput(
                 f"{origin} holds more than {limits.max_nodes:,} values",
-                pointer=_pointer(chain),
+                pointer=pointer_of(chain),
                 hint="split the fragment (or raise Limits(max_nodes=...))",
             )
         for key, child in children:

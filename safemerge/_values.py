@@ -152,7 +152,7 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> bool:
         if depth > max_depth:
             raise UnsafeInput(
                 f"the fragment nests deeper than {max_depth} levels",
-                pointer=_pointer(chain),
+                pointer=pointer_of(chain),
                 hint="integration files are a few levels deep; check how the fragment was generated",
             )
         if t is dict or isinstance(value, Mapping):
@@ -160,14 +160,14 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> bool:
                 if type(key) is not str and not isinstance(key, str):
                     raise UnsafeInput(
                         f"keys must be strings, found {type(key).__name__} {key!r}",
-                        pointer=_pointer(chain),
+                        pointer=pointer_of(chain),
                         hint="quote the key",
                     )
                 if key == PATCH_KEY:
                     if child != "delete":
                         raise PolicyError(
                             f"'$patch' must be 'delete', found {child!r}",
-                            pointer=_pointer((chain, key)),
+                            pointer=pointer_of((chain, key)),
                             hint="write {'$patch': 'delete'} to remove a key or a keyed list item",
                         )
                     directives = True
@@ -181,20 +181,25 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> bool:
             if not math.isfinite(value):
                 raise UnsafeInput(
                     f"{value!r} is not a JSON number",
-                    pointer=_pointer(chain),
+                    pointer=pointer_of(chain),
                     hint="use a finite number or a string",
                 )
         elif not isinstance(value, _SCALARS):
             raise UnsafeInput(
                 f"{type(value).__name__} is not JSON data",
-                pointer=_pointer(chain),
+                pointer=pointer_of(chain),
                 hint="use only mappings, lists, strings, numbers, booleans and null",
             )
     return directives
 
 
-def _pointer(chain: Any) -> str:
-    parts: list[str] = []
+def pointer_of(chain: Any) -> str:
+    """The JSON Pointer of a chain of ``(parent_chain, key)`` tuples (``None`` is the root).
+
+    Walks build such chains per container and turn one into a string only
+    for an error: far cheaper than a pointer string per node.
+    """
+    parts: list[Any] = []
     while chain is not None:
         chain, key = chain
         parts.append(key)
