@@ -10,7 +10,7 @@ endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.safemerge-installed
 
-.PHONY: test lint typecheck unit install bench clean
+.PHONY: test lint typecheck unit install bench clean demo
 
 test: lint typecheck unit
 
@@ -33,6 +33,17 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+
+# make demo: safemerge serve + plan/apply/get on a temporary copy of examples/ (scripts/demo.sh).
+# Needs only the package itself, not the dev tools.
+DEMO_STAMP := $(VENV)/.safemerge-demo-installed
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -qq --disable-pip-version-check -e .
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	SAFEMERGE=$(BIN)/safemerge bash scripts/demo.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import reprlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ __all__ = [
     "StoreError",
     "UnsafeInput",
     "ValidationFailed",
+    "is_secret_pointer",
+    "redact",
     "show_value",
 ]
 
@@ -57,19 +59,54 @@ _repr.maxdict = 6
 _repr.maxlevel = 3
 
 
+REDACTED = "<redacted>"
+
+# A reference to a Jit secret is not a secret: it is safe (and useful) to show.
+_SECRET_REFERENCE = re.compile(r"^\$\{\{ *jit_secrets\.[A-Za-z_][A-Za-z0-9_]* *\}\}$")
+
+
+def is_secret_pointer(pointer: str | None) -> bool:
+    """Whether the value at ``pointer`` must not be shown: its key looks like a secret's.
+
+    >>> is_secret_pointer("/azure/prod/auth/client_secret"), is_secret_pointer("/drata/workspace")
+    (True, False)
+    """
+    return bool(pointer) and _SECRET_KEY.search(str(pointer).rsplit("/", 1)[-1]) is not None
+
+
+def redact(value: Any, pointer: str = "") -> Any:
+    """``value`` (found at ``pointer``) with every value under a secret-looking key replaced.
+
+    ``${{ jit_secrets.NAME }}`` references are kept: they name a secret, they are not one.
+
+    >>> redact({"auth": {"client_id": "abc", "client_secret": "hunter2"}}, "/azure/prod")
+    {'auth': {'client_id': 'abc', 'client_secret': '<redacted>'}}
+    >>> redact("${{ jit_secrets.azure_secret }}", "/azure/prod/auth/client_secret")
+    '${{ jit_secrets.azure_secret }}'
+    """
+    if is_secret_pointer(pointer):
+        if isinstance(value, str) and _SECRET_REFERENCE.match(value):
+            return value
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {k: redact(v, f"{pointer}/{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+    return value
+
+
 def show_value(value: Any, pointer: str | None = None) -> str:
-    """Render ``value`` for a message: short, and redacted under a secret key.
+    """Render ``value`` for a message: short, and redacted under a secret key, at any depth.
 
     >>> show_value("hunter2", "/azure/prod/auth/client_secret")
     '<redacted>'
+    >>> show_value({"auth": {"client_secret": "hunter2"}}, "/azure/dev")
+    "{'auth': {'client_secret': '<redacted>'}}"
     >>> show_value("production", "/drata/workspace")
     "'production'"
     """
-    if pointer is not None:
-        last = pointer.rsplit("/", 1)[-1]
-        if _SECRET_KEY.search(last):
-            return "<redacted>"
-    return _repr.repr(value)
+    shown = redact(value, pointer or "")
+    return REDACTED if shown is REDACTED else _repr.repr(shown)
 
 
 class SafeMergeError(Exception):

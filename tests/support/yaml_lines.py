@@ -2,8 +2,9 @@
 
 ``assert_only_changed_lines(old, new, changes)`` passes when every line of
 ``old`` that is missing from ``new`` (by a line diff, so order counts) lies
-within a node that a ``remove`` or ``replace`` change touched: the node's own
-lines, and the comment lines right above it. Lines the changes did not touch
+within a node that a ``remove`` or ``replace`` change touched (the node's own
+lines, and the comment lines right above it), or within a flow collection
+(``[...]``, ``{...}``) that an ``add`` went into. Lines the changes did not touch
 must be present, in order, byte for byte.
 """
 
@@ -53,6 +54,8 @@ def _touched_lines(old: str, changes: Sequence[Change]) -> set[int]:
                     and index >= len(current)
                 ):
                     current.append(None)
+                    if node.flow_style:  # an item added inside [ ... ] changes the lines it is on
+                        touched.update(range(node.start_mark.line, node.end_mark.line + 1))
                     node = None
                     break
                 parent = node
@@ -64,6 +67,8 @@ def _touched_lines(old: str, changes: Sequence[Change]) -> set[int]:
             else:
                 pairs = {k.value: (k, v) for k, v in node.value}
                 if token not in pairs:
+                    if change.op is Op.ADD and node.flow_style:  # a key added inside { ... }
+                        touched.update(range(node.start_mark.line, node.end_mark.line + 1))
                     node = None
                     break
                 head, node = pairs[token]
