@@ -67,7 +67,7 @@ def _touched_lines(old: str, changes: Sequence[Change]) -> set[int]:
             else:
                 pairs = {k.value: (k, v) for k, v in node.value}
                 if token not in pairs:
-                    if change.op is Op.ADD and node.flow_style:  # a key added inside { ... }
+                    if change.op is Op.ADD and getattr(node, "flow_style", False):  # inside { ... }
                         touched.update(range(node.start_mark.line, node.end_mark.line + 1))
                     node = None
                     break
