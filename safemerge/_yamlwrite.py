@@ -367,6 +367,18 @@ class _Editor:
                 scalar(change.new, style, flow=bool(_is_flow(parent.node))),
             )
             return
+        if _is_flow(value_node) and isinstance(change.new, (Mapping, list)):
+            # [..] or {..} replaced by a container: the same style, in the same place.
+            self.edit(value_node.start_mark.index, value_node.end_mark.index, flow(change.new))
+            return
+        if not _is_flow(parent.node) and self.starts_line(key_node):
+            # A container replaced (a REPLACE list, a type change): re-render just this entry.
+            if _is_flow(value_node) and isinstance(change.new, (Mapping, list)):
+                lines = [f"{' ' * key_node.start_mark.column}{_key(key)}: {flow(change.new)}"]
+            else:
+                lines = block({key: change.new}, key_node.start_mark.column, self.layout)
+            self.replace_lines(key_node.start_mark.line, self.last_line(value_node), lines)
+            return
         raise _NeedsRerender(change.path)
 
     def apply_in_sequence(self, parent: _Collection, token: str, change: Change) -> None:
@@ -398,6 +410,15 @@ class _Editor:
                 item.start_mark.index,
                 item.end_mark.index,
                 scalar(change.new, style, flow=bool(_is_flow(parent.node))),
+            )
+            return
+        if not _is_flow(parent.node):
+            # An item replaced by a container, or a container item replaced: re-render the item.
+            dash = self.dash_column(item)
+            self.replace_lines(
+                item.start_mark.line,
+                self.last_line(item),
+                _item(change.new, dash, self.layout, _style_of(item)),
             )
             return
         raise _NeedsRerender(change.path)
@@ -456,6 +477,12 @@ class _Editor:
                 continue
             break
         return line
+
+    def replace_lines(self, first: int, last: int, lines: list[str]) -> None:
+        """Replace whole lines ``first``..``last`` (0-based, inclusive) with ``lines``."""
+        end = self.line_start(last + 1)
+        tail = "\n" if end < len(self.text) or self.text.endswith("\n") else ""
+        self.edit(self.line_start(first), end, "\n".join(lines) + tail)
 
     def remove_block(
         self, collection: _Collection, key_node: Node | None, value_node: Node
@@ -563,15 +590,18 @@ class _Editor:
                 )
                 return
             siblings = [v for v in collection.items if v is not _NEW]
-            if not siblings:
-                raise _NeedsRerender("a block list with no items left")
-            anchor = siblings[-1]
+            # Look like the last item still there, or (all were removed) the first one was.
+            anchor = siblings[-1] if siblings else node.value[0]
             style = _style_of(anchor)
             dash = self.dash_column(anchor)
             lines: list[str] = []
             for value in new_items:
                 lines += _item(value, dash, self.layout, style)
-            self.insert_after(anchor, lines)
+            if siblings:
+                self.insert_after(anchor, lines)
+            else:  # where the first removed item began
+                at = self.line_start(anchor.start_mark.line)
+                self.edit(at, at, "\n".join(lines) + "\n", depth=dash)
             return
         keys = [k for k, _ in collection.added]
         values = {k: final[k] for k in keys if k is not None}

@@ -145,9 +145,11 @@ def test_a_change_through_an_alias_is_refused_with_the_line() -> None:
 
 
 def test_an_edit_it_cannot_make_in_place_falls_back_and_says_so() -> None:
-    text = "a:\n  b: 1  # keep?\nc: 2\n"
-    rendered, result = write(text, {"a": [1, 2]}, FRAGMENT_WINS)  # a mapping becomes a list
-    assert load_document(rendered.text) == result.document
+    # Removing the key that sits on a list dash's line would need the item re-indented.
+    text = "a:\n- b: 1  # keep?\n  c: 2\nd: 3\n"
+    policy = Policy(rules={"/a": ListPolicy.by_key("c")})
+    rendered, result = write(text, {"a": [{"c": 2, "b": DELETE}]}, policy)
+    assert load_document(rendered.text) == result.document == {"a": [{"c": 2}], "d": 3}
     assert rendered.warnings
     assert "re-written whole" in rendered.warnings[0]
 
@@ -246,4 +248,39 @@ def test_entries_added_at_one_place_keep_their_nesting() -> None:
     text = "aws: []\n\ndrata:\n  workspace: w\n"
     rendered, result = write(text, {"drata": {"extra": 0}, "newrelic": {"a": "1"}})
     assert rendered.text == "aws: []\n\ndrata:\n  workspace: w\n  extra: 0\n\nnewrelic:\n  a: '1'\n"
+    assert load_document(rendered.text) == result.document
+
+
+def test_a_replaced_list_rewrites_only_its_entry() -> None:
+    text = (CORPUS / "files" / "basic.yml").read_text()
+    policy = Policy(rules={"/aws/*/regions": ListPolicy.REPLACE})
+    rendered, result = write(
+        text, {"aws": [{"account_id": "123456789012", "regions": ["ap-south-1"]}]}, policy
+    )
+    assert rendered.warnings == ()
+    assert (
+        "  regions:\n  - ap-south-1\n  type: account\n- account_id: '012345678901'   # leading"
+        in rendered.text
+    )
+    assert_only_changed_lines(text, rendered.text, result.changes)
+
+
+def test_a_replaced_flow_list_stays_flow() -> None:
+    text = (CORPUS / "files" / "tricky.yml").read_text()
+    policy = Policy(rules={"/aws/*/regions": ListPolicy.REPLACE})
+    rendered, result = write(
+        text, {"aws": [{"account_id": "000000000042", "regions": ["ap-south-1"]}]}, policy
+    )
+    assert rendered.warnings == ()
+    assert load_document(rendered.text) == result.document
+
+
+def test_a_scalar_replaced_by_a_mapping_rewrites_only_its_entry() -> None:
+    text = "# head\ndrata:\n  workspace: w  # c\n  extra: 1\njira: {}\n"
+    rendered, result = write(text, {"drata": {"extra": {"a": [1, 2]}}}, FRAGMENT_WINS)
+    assert rendered.warnings == ()
+    assert (
+        rendered.text
+        == "# head\ndrata:\n  workspace: w  # c\n  extra:\n    a:\n    - 1\n    - 2\njira: {}\n"
+    )
     assert load_document(rendered.text) == result.document
