@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ._result import Conflict
@@ -59,7 +59,7 @@ _repr.maxdict = 6
 _repr.maxlevel = 3
 
 
-REDACTED = "<redacted>"
+REDACTED: Final[str] = "<redacted>"
 
 # A reference to a Jit secret is not a secret: it is safe (and useful) to show.
 _SECRET_REFERENCE = re.compile(r"^\$\{\{ *jit_secrets\.[A-Za-z_][A-Za-z0-9_]* *\}\}$")
@@ -106,7 +106,12 @@ def show_value(value: Any, pointer: str | None = None) -> str:
     "'production'"
     """
     shown = redact(value, pointer or "")
-    return REDACTED if shown is REDACTED else _repr.repr(shown)
+    if shown is REDACTED:
+        return REDACTED
+    try:
+        return str(_repr.repr(shown))
+    except ValueError:  # an int past Python's int-to-str limit
+        return f"<{type(shown).__name__} too large to show>"
 
 
 class SafeMergeError(Exception):

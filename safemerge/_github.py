@@ -40,7 +40,7 @@ from ._http import (
     transient_for,
 )
 from ._result import Change
-from ._store import Snapshot, TransientError, Written, git_blob_sha
+from ._store import OutcomeUnknown, Snapshot, TransientError, Written, git_blob_sha
 from ._yaml import read_yaml, render_document
 
 __all__ = ["GitHubStore"]
@@ -367,6 +367,12 @@ class GitHubStore:
                 f"{what}: GitHub answered 403{said}",
                 missing_permissions=(permission,),
                 hint=f"the token needs {permission} on {self.repo}",
+            )
+        if status >= 500 and writing:
+            # A gateway error can hide a commit that landed: settle it by reading.
+            return OutcomeUnknown(
+                f"{what}: GitHub answered {status}{said}",
+                retry_after=parse_retry_after(response.headers.get("Retry-After"), self._clock),
             )
         if status >= 500:
             return transient_for(response, what=what, now=self._clock)

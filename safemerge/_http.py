@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ._errors import StoreError
+from ._errors import StoreError, UnsafeInput
 from ._store import OutcomeUnknown, TransientError
 
 __all__ = ["Secret", "json_body", "new_session", "parse_retry_after", "send", "transient_for"]
@@ -128,9 +128,12 @@ def send(
             data=data,
             timeout=timeout,
             allow_redirects=not is_write,
-            # A CA bundle path is honoured; False is not: verification is never off.
-            verify=session.verify if isinstance(session.verify, str) else True,
+            # A CA bundle path is honoured; False (or "", which requests also
+            # takes as off) is not: verification is never off.
+            verify=session.verify if isinstance(session.verify, str) and session.verify else True,
+            stream=True,  # so the body can be bounded below, before it is all in memory
         )
+        _read_bounded(response, what=what, url=url)
     except requests.exceptions.ConnectTimeout:
         raise TransientError(f"{what}: timed out connecting to {_host(url)}") from None
     except requests.exceptions.SSLError as exc:
@@ -152,6 +155,31 @@ def send(
             hint="point the store at the final URL; nothing was written there by this request",
         )
     return response
+
+
+MAX_RESPONSE_BYTES: Final = 16 << 20
+"""The largest answer read (the bound files and fragments have too)."""
+
+
+def _read_bounded(response: requests.Response, *, what: str, url: str) -> None:
+    """Read the streamed body, refusing (and dropping) one larger than MAX_RESPONSE_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=1 << 16):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                response.close()
+                raise UnsafeInput(
+                    f"{what}: {_host(url)} answered more than {MAX_RESPONSE_BYTES} bytes; refused unread",
+                    hint="check the URL points at the integration-file API",
+                )
+            chunks.append(chunk)
+    except requests.exceptions.RequestException:
+        response.close()
+        raise
+    # requests keeps a read body here; setting it makes .content/.json() work as usual.
+    response._content = b"".join(chunks)
 
 
 def _surely_unsent(exc: BaseException) -> bool:
@@ -181,13 +209,34 @@ def json_body(response: requests.Response, *, what: str) -> Any:
     if not response.content:
         raise StoreError(f"{what}: the server answered {response.status_code} with an empty body")
     try:
-        # Strict JSON (RFC 8259): NaN and Infinity are refused, not turned into floats.
-        return json.loads(response.content, parse_constant=_refuse_constant)
+        # Strict JSON (RFC 8259): NaN and Infinity are refused, not turned into floats;
+        # a key given twice is refused, not silently resolved to its last value.
+        return json.loads(
+            response.content, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys
+        )
+    except _DuplicateKey as exc:
+        raise UnsafeInput(
+            f"{what}: the answer gives the key {exc.key!r} twice in one object"
+        ) from None
     except (ValueError, RecursionError):
         kind = response.headers.get("Content-Type", "no content type")
         raise StoreError(
             f"{what}: the server answered {response.status_code} with something that is not JSON ({kind})"
         ) from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
 
 
 def _refuse_constant(name: str) -> Any:

@@ -35,6 +35,11 @@ PATCH_KEY: Final = "$patch"
 # from Python's recursion limit. Integration files are ~8 levels deep.
 MAX_MERGE_DEPTH: Final = 200
 
+# Integers past this many bits are refused: no setting needs them, and Python
+# cannot even print one past ~14,000 bits (its int-to-str limit), so every
+# message that showed the value would fail.
+MAX_INT_BITS: Final = 256
+
 
 class _DeleteType(enum.Enum):
     DELETE = "DELETE"
@@ -147,7 +152,7 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> bool:
     while stack:
         value, chain, depth = stack.pop()
         t = type(value)
-        if t is str or t is int or t is bool or value is None:
+        if t is str or t is bool or value is None:
             continue
         if depth > max_depth:
             raise UnsafeInput(
@@ -177,6 +182,13 @@ def check_fragment(fragment: Any, *, max_depth: int = MAX_MERGE_DEPTH) -> bool:
                 stack.append((child, (chain, index), depth + 1))
         elif value is DELETE:
             directives = True
+        elif t is int or (isinstance(value, int) and not isinstance(value, bool)):
+            if value.bit_length() > MAX_INT_BITS:
+                raise UnsafeInput(
+                    f"an integer of {value.bit_length()} bits is not configuration",
+                    pointer=pointer_of(chain),
+                    hint="write very long numbers (ids) as strings",
+                )
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise UnsafeInput(

@@ -34,3 +34,13 @@ def test_secrets_are_redacted_and_long_values_shortened() -> None:
 def test_permission_denied_carries_the_missing_permissions() -> None:
     error = PermissionDenied("forbidden", missing_permissions=["jit.integrations.write"])
     assert error.missing_permissions == ("jit.integrations.write",)
+
+
+def test_a_value_too_large_to_print_does_not_break_a_message() -> None:
+    import sys
+
+    if hasattr(sys, "get_int_max_str_digits"):  # Python 3.11+ refuses to print such ints
+        big = 10 ** (sys.get_int_max_str_digits() + 10)
+        assert show_value(big, "/a") == "<int too large to show>"
+    else:  # pragma: no cover - Python 3.10 prints it; reprlib shortens it
+        assert len(show_value(10**5000, "/a")) < 100

@@ -564,3 +564,10 @@ def test_a_directive_in_a_scalar_list_is_refused_whatever_the_file_holds(
     with pytest.raises(PolicyError) as caught:
         merge(base, {"b": [{"$patch": "delete"}, 1]}, FRAGMENT_WINS)
     assert "delete directive" in str(caught.value)
+
+
+def test_an_absurdly_large_integer_is_refused_with_its_pointer() -> None:
+    with pytest.raises(UnsafeInput) as caught:
+        merge({"a": 1}, {"a": 10**5000})
+    assert caught.value.pointer == "/a"
+    assert merge({}, {"a": 2**200}).document == {"a": 2**200}
