@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check safemerge tests benchmarks
-	$(BIN)/ruff format --check safemerge tests benchmarks
+	$(BIN)/ruff check safemerge tests benchmarks scripts
+	$(BIN)/ruff format --check safemerge tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict
