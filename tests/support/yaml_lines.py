@@ -37,6 +37,7 @@ def _touched_lines(old: str, changes: Sequence[Change]) -> set[int]:
     # Replay the changes over the original nodes, as the writer does: list
     # indices move as items are removed and added.
     items: dict[int, list[Node | None]] = {}
+    key_lines: dict[int, int] = {}  # a list's id -> the line of the key that holds it
     touched: set[int] = set()
     for change in changes:
         node: Node | None = root
@@ -72,12 +73,15 @@ def _touched_lines(old: str, changes: Sequence[Change]) -> set[int]:
                     node = None
                     break
                 head, node = pairs[token]
+                key_lines[id(node)] = head.start_mark.line
         if node is None or head is None or change.op is Op.ADD:
             continue
         first = head.start_mark.line
         while first > 0 and lines[first - 1].lstrip().startswith("#"):
             first -= 1  # its own comment lines, right above it
         touched.update(range(first, _last_line(node) + 1))
+    # A block list that lost every item is written `key: []`: its key's line changes.
+    touched.update(key_lines[i] for i, current in items.items() if not current and i in key_lines)
     return touched
 
 
