@@ -10,7 +10,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ._errors import AuthError, PermissionDenied, ShaConflict, StoreError, UnsafeInput
+from ._errors import (
+    AuthError,
+    PermissionDenied,
+    SafeMergeError,
+    ShaConflict,
+    StoreError,
+    UnsafeInput,
+)
 from ._http import DEFAULT_TIMEOUT, Secret, json_body, new_session, send, transient_for
 from ._result import Change
 from ._store import OutcomeUnknown, Snapshot
@@ -135,9 +142,11 @@ class JitStore:
         response = self._request("PUT", what=what, body=payload)
         status = response.status_code
         if status in (200, 201, 204):
-            if not response.content:
-                return None
-            body = json_body(response, what=what)
+            # The write landed; an answer we cannot read only means its new SHA is unknown.
+            try:
+                body = json_body(response, what=what) if response.content else None
+            except SafeMergeError:
+                body = None
             sha = body.get("file_sha") if isinstance(body, Mapping) else None
             return sha if isinstance(sha, str) and sha else None
         if status == 409 and _error_body(response).get("error") == "FILE_SHA_CONFLICT":
