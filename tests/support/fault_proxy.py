@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Fault", "FaultProxy", "fault_proxy"]
+__all__ = ["Fault", "FaultProxy", "ProxyHandler", "fault_proxy"]
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
@@ -96,10 +96,54 @@ class FaultProxy(ThreadingHTTPServer):
             return sum(len(q) for q in self.faults.values())
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: FaultProxy
+class ProxyHandler(BaseHTTPRequestHandler):
+    """What both test proxies do with a request: ask upstream, answer, or drop the line.
+
+    The server it belongs to has ``upstream_host`` and ``upstream_port``.
+    """
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per response
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def ask_upstream(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send this request upstream; its status, the headers worth passing on, and its body."""
+        server: Any = self.server
+        connection = http.client.HTTPConnection(
+            server.upstream_host, server.upstream_port, timeout=30
+        )
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+            connection.request(self.command, self.path, body=body or None, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            passed = {k: v for k, v in response.getheaders() if k.lower() not in _HOP}
+            return response.status, passed, data
+        finally:
+            connection.close()
+
+    def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with suppress(OSError):
+            self.connection.shutdown(2)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Handler(ProxyHandler):
+    server: FaultProxy
 
     def do_GET(self) -> None:
         self._handle()
@@ -111,8 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         fault = self.server.next_fault(self.command)
         kind = fault.kind if fault else "pass"
         with self.server.lock:
@@ -134,37 +177,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise AssertionError(fault.kind)
 
     def _forward(self, body: bytes, *, answer: bool = True) -> None:
-        connection = http.client.HTTPConnection(
-            self.server.upstream_host, self.server.upstream_port, timeout=30
-        )
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-            connection.request(self.command, self.path, body=body or None, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
-            with self.server.lock:
-                self.server.upstream_hits += 1
-            if answer:
-                passed = {k: v for k, v in response.getheaders() if k.lower() not in _HOP}
-                self._send(response.status, data, passed)
-        finally:
-            connection.close()
-
-    def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        with suppress(OSError):
-            self.connection.shutdown(2)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        status, headers, data = self.ask_upstream(body)
+        with self.server.lock:
+            self.server.upstream_hits += 1
+        if answer:
+            self._send(status, data, headers)
 
 
 @contextmanager

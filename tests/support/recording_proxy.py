@@ -21,20 +21,19 @@ from ``plan(method)`` (e.g. a seeded random chaos plan), else the request passes
 
 from __future__ import annotations
 
-import http.client
 import json
 import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.support.fault_proxy import Fault
+from tests.support.fault_proxy import Fault, ProxyHandler
 
 __all__ = [
     "Exchange",
@@ -45,7 +44,6 @@ __all__ = [
     "recording_proxy",
 ]
 
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 Plan = Callable[[str], "tuple[str, Fault] | None"]
 """Given the request method, the fault to inject as ``(label, fault)``, or ``None`` to pass."""
@@ -118,10 +116,8 @@ class RecordingProxy(ThreadingHTTPServer):
         super().handle_error(request, client_address)  # pragma: no cover
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(ProxyHandler):
     server: RecordingProxy
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._handle()
@@ -133,8 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         chosen = self.server.choose(self.command)
         label, fault = chosen if chosen is not None else ("pass", None)
         exchange = Exchange(
@@ -162,40 +157,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise AssertionError(fault.kind)
 
     def _forward(self, body: bytes, exchange: Exchange, *, answer: bool = True) -> None:
-        connection = http.client.HTTPConnection(
-            self.server.upstream_host, self.server.upstream_port, timeout=30
-        )
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-            connection.request(self.command, self.path, body=body or None, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
+        status, headers, data = self.ask_upstream(body)
+        with self.server.lock:
+            exchange.status = status
+            exchange.answer = _json(data)
+        if answer:
+            self._send(status, data, headers)
             with self.server.lock:
-                exchange.status = response.status
-                exchange.answer = _json(data)
-            if answer:
-                passed = {k: v for k, v in response.getheaders() if k.lower() not in _HOP}
-                self._send(response.status, data, passed)
-                with self.server.lock:
-                    exchange.delivered = True
-        finally:
-            connection.close()
-
-    def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        with suppress(OSError):
-            self.connection.shutdown(2)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+                exchange.delivered = True
 
 
 @contextmanager
