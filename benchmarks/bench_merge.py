@@ -685,12 +685,22 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def script_main(
+    argv: Sequence[str] | None,
+    doc: str | None,
+    run: Callable[[Any, Callable[[str], None]], Any],
+    print_report: Callable[[Any, TextIO], None],
+    report_json: Callable[[Any], dict[str, Any]],
+    *,
+    quick: Any,
+    full: Any,
+) -> int:
+    """The command line every benchmark script shares: ``--quick``, ``--json``, exit 1 on a miss."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (few repeats)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
+    settings = quick if args.quick else full
     out = sys.stderr if args.json else sys.stdout
 
     def say(text: str) -> None:
@@ -703,6 +713,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report_json(report), indent=2))
     return 0 if report.passed_all else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return script_main(argv, __doc__, run, print_report, report_json, quick=QUICK, full=FULL)
 
 
 if __name__ == "__main__":

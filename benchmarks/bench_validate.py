@@ -45,14 +45,12 @@ reported, targets use ratios of medians.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import gc
 import json
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -60,7 +58,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import referencing
-from bench_merge import Case, Target, Timing, code_version, time_cases
+from bench_merge import Case, Target, Timing, code_version, script_main, time_cases
 from jsonschema import Draft202012Validator
 from referencing.jsonschema import DRAFT202012
 from workload import make_workload
@@ -401,23 +399,7 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run (few repeats)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
-    args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
-    out = sys.stderr if args.json else sys.stdout
-
-    def say(text: str) -> None:
-        print(text, file=out, flush=True)
-
-    started = time.perf_counter()
-    report = run(settings, say)
-    say(f"({time.perf_counter() - started:.0f} s in all)")
-    print_report(report, out)
-    if args.json:
-        print(json.dumps(report_json(report), indent=2))
-    return 0 if report.passed_all else 1
+    return script_main(argv, __doc__, run, print_report, report_json, quick=QUICK, full=FULL)
 
 
 if __name__ == "__main__":
